@@ -17,9 +17,13 @@ constexpr CodeInfo kCodes[] = {
 };
 }  // namespace
 
-std::string_view code_name(Code code) { return kCodes[static_cast<int>(code)].name; }
+std::string_view code_name(Code code) {
+  return kCodes[static_cast<int>(code)].name;
+}
 
-int Status::to_errno() const { return kCodes[static_cast<int>(code_)].err; }
+int Status::to_errno() const {
+  return kCodes[static_cast<int>(code_)].err;
+}
 
 std::string Status::to_string() const {
   if (is_ok()) return "ok";

@@ -28,6 +28,7 @@ namespace hapm {
   X(NameTooLong, "name too long", ENAMETOOLONG)   \
   X(TooBig, "too big", EFBIG)                     \
   X(NoData, "no such attribute", ENODATA)         \
+  X(NoSuchOffset, "no data or hole there", ENXIO) \
   X(OutOfRange, "buffer too small", ERANGE)       \
   X(TooManyLinks, "too many links", EMLINK)       \
   X(Busy, "busy", EBUSY)                          \
@@ -90,8 +91,8 @@ class [[nodiscard]] Result {
 }  // namespace hapm
 
 // Propagate a failed Status to the caller.
-#define HAPM_TRY(expr)                   \
-  do {                                   \
-    ::hapm::Status hapm_try_s_ = (expr); \
+#define HAPM_TRY(expr)                            \
+  do {                                            \
+    ::hapm::Status hapm_try_s_ = (expr);          \
     if (!hapm_try_s_.is_ok()) return hapm_try_s_; \
   } while (0)

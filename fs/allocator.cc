@@ -12,7 +12,8 @@ BlockAllocator::BlockAllocator(const PoolMemory& pool, const format::PoolHeader&
       first_data_(header.data_block),
       cursor_(header.data_block) {
   words_.resize((block_count_ + 63) / 64);
-  for (size_t w = 0; w < words_.size(); ++w) words_[w] = pool.load<uint64_t>(bitmap_offset_ + w * 8);
+  for (size_t w = 0; w < words_.size(); ++w)
+    words_[w] = pool.load<uint64_t>(bitmap_offset_ + w * 8);
   // Bits past the end of the pool count as allocated.
   if (block_count_ % 64) words_.back() |= ~uint64_t{0} << (block_count_ % 64);
   uint64_t used = 0;
@@ -54,7 +55,9 @@ Result<uint64_t> BlockAllocator::allocate(Transaction& txn, uint64_t hint) {
   return Status(Code::NoSpace, "pool is full");
 }
 
-void BlockAllocator::release(Transaction& txn, uint64_t block) { txn.note_freed_block(block); }
+void BlockAllocator::release(Transaction& txn, uint64_t block) {
+  txn.note_freed_block(block);
+}
 
 void BlockAllocator::prepare(Transaction& txn) const {
   std::set<uint64_t> touched;
@@ -90,7 +93,8 @@ InodeAllocator::InodeAllocator(const PoolMemory& pool, const format::PoolHeader&
     : total_(header.inode_count) {
   const uint64_t table = header.inode_table_block * kBlockSize;
   for (uint64_t ino = 1; ino < header.inode_count; ++ino) {
-    if (pool.load<uint32_t>(table + ino * sizeof(format::Inode)) == 0) free_.insert(free_.end(), ino);
+    if (pool.load<uint32_t>(table + ino * sizeof(format::Inode)) == 0)
+      free_.insert(free_.end(), ino);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -82,9 +83,9 @@ struct RecoveryReport {
   bool journal_replayed = false;
   uint64_t journal_seq = 0;
   uint32_t journal_records = 0;
-  uint64_t orphans_reclaimed = 0;   // unlinked-but-open inodes freed after a crash
-  uint64_t blocks_trimmed = 0;      // blocks past end-of-file freed (interrupted truncate)
-  std::string unsafe_shutdowns;     // "unknown", or "N (unchanged)" / "N (changed: was M)"
+  uint64_t orphans_reclaimed = 0;  // unlinked-but-open inodes freed after a crash
+  uint64_t blocks_trimmed = 0;     // blocks past end-of-file freed (interrupted truncate)
+  std::string unsafe_shutdowns;    // "unknown", or "N (unchanged)" / "N (changed: was M)"
   std::string summary() const;
 };
 
@@ -99,6 +100,8 @@ class Filesystem {
   // Validates the header, runs recovery, marks the pool as in use (not clean).
   static Result<std::unique_ptr<Filesystem>> mount(PoolMemory& pool, const MountOptions& options,
                                                    RecoveryReport* report);
+  // Recovery alone (see fs/recovery.h): used by mount and by fsck.
+  static Result<format::PoolHeader> recover(PoolMemory& pool, RecoveryReport* report);
   ~Filesystem();
   // Reclaims what can be reclaimed, flushes and marks the pool clean.
   Status unmount();
@@ -144,7 +147,6 @@ class Filesystem {
   Status fsync(uint64_t ino, bool datasync);
 
   Status setxattr(uint64_t ino, std::string_view name, std::string_view value, int flags);
-  // With size 0 returns the needed size in *needed; otherwise fills value.
   Status getxattr(uint64_t ino, std::string_view name, std::string* value);
   Status listxattr(uint64_t ino, std::string* names);  // NUL-separated
   Status removexattr(uint64_t ino, std::string_view name);
@@ -153,9 +155,13 @@ class Filesystem {
   const format::PoolHeader& header() const { return header_; }
   PoolMemory& pool() { return pool_; }
   uint64_t journal_commits() const { return journal_.commits(); }
+  uint64_t journal_seq() const { return journal_.last_seq(); }
+  uint64_t fsync_count() const;
   // Observer of completed local fsyncs (a consistency-point hook for the
   // replicator); called with the filesystem lock held exclusively.
-  void set_fsync_observer(std::function<Status()> observer) { fsync_observer_ = std::move(observer); }
+  void set_fsync_observer(std::function<Status()> observer) {
+    fsync_observer_ = std::move(observer);
+  }
 
   struct Impl;
 

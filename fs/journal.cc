@@ -13,7 +13,9 @@ using format::kBlockSize;
 
 namespace {
 
-uint64_t padded(uint64_t len) { return (len + 7) & ~uint64_t{7}; }
+uint64_t padded(uint64_t len) {
+  return (len + 7) & ~uint64_t{7};
+}
 
 uint32_t header_crc(const JournalHeader& h) {
   return crc32c(&h, offsetof(JournalHeader, header_crc));
@@ -27,7 +29,8 @@ struct Decoded {
 // Validates the journal header; never reads outside the pool.
 Result<Decoded> decode(const PoolMemory& pool) {
   const uint64_t hoff = format::kJournalBlock * kBlockSize;
-  if (!pool.contains(hoff, kBlockSize)) return Status(Code::Corruption, "pool too small for a journal");
+  if (!pool.contains(hoff, kBlockSize))
+    return Status(Code::Corruption, "pool too small for a journal");
   Decoded d;
   d.header = pool.load<JournalHeader>(hoff);
   const JournalHeader& h = d.header;

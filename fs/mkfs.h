@@ -21,6 +21,7 @@ constexpr uint64_t kPoolSizeMin = 8ull << 20;
 
 // Writes a fresh filesystem over the whole pool. The pool size must be a
 // multiple of 4 KiB and at least kPoolSizeMin.
-Status make_filesystem(PoolMemory& pool, const MkfsOptions& options, format::PoolHeader* out = nullptr);
+Status make_filesystem(PoolMemory& pool, const MkfsOptions& options,
+                       format::PoolHeader* out = nullptr);
 
 }  // namespace hapm

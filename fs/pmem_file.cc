@@ -45,9 +45,12 @@ class Pmem2Domain final : public PersistDomain {
   void drain() override { drain_(); }
   std::string describe() const override {
     switch (granularity_) {
-      case PMEM2_GRANULARITY_BYTE: return "byte (eADR persistent memory)";
-      case PMEM2_GRANULARITY_CACHE_LINE: return "cache line (persistent memory, flush+fence)";
-      case PMEM2_GRANULARITY_PAGE: return "page (not persistent memory: msync fallback)";
+      case PMEM2_GRANULARITY_BYTE:
+        return "byte (eADR persistent memory)";
+      case PMEM2_GRANULARITY_CACHE_LINE:
+        return "cache line (persistent memory, flush+fence)";
+      case PMEM2_GRANULARITY_PAGE:
+        return "page (not persistent memory: msync fallback)";
     }
     return "unknown";
   }
@@ -81,7 +84,9 @@ PmemFile::~PmemFile() {
   if (fd_ >= 0) close(fd_);
 }
 
-std::string PmemFile::granularity() const { return impl_->domain->describe(); }
+std::string PmemFile::granularity() const {
+  return impl_->domain->describe();
+}
 
 bool PmemFile::is_real_pmem() const {
   return impl_->domain->granularity() != PMEM2_GRANULARITY_PAGE;
@@ -121,13 +126,14 @@ Result<std::unique_ptr<PmemFile>> PmemFile::open(const std::string& path, Lock l
   if (static_cast<uint64_t>(st.st_size) < 4 * format::kBlockSize) {
     close(fd);
     return Status(Code::Corruption, path + " is too small to be a hapm pool (" +
-                                         std::to_string(st.st_size) + " bytes)");
+                                        std::to_string(st.st_size) + " bytes)");
   }
   if (lock == Lock::Exclusive && flock(fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     close(fd);
     if (err == EWOULDBLOCK)
-      return Status(Code::Busy, "pool " + path + " is in use by another process (mounted, or being checked)");
+      return Status(Code::Busy,
+                    "pool " + path + " is in use by another process (mounted, or being checked)");
     return Status::from_errno(err, "cannot lock " + path);
   }
   return map_fd(path, fd);
@@ -142,7 +148,8 @@ Result<std::unique_ptr<PmemFile>> PmemFile::create(const std::string& path, uint
     if (err == 0) err = errno;
     close(fd);
     unlink(path.c_str());
-    return Status::from_errno(err, "cannot allocate " + std::to_string(size) + " bytes for " + path);
+    return Status::from_errno(err,
+                              "cannot allocate " + std::to_string(size) + " bytes for " + path);
   }
   auto mapped = map_fd(path, fd);
   if (!mapped.is_ok()) unlink(path.c_str());

@@ -43,27 +43,27 @@ struct ArchSignature {
 static_assert(sizeof(ArchSignature) == 16);
 
 struct PoolHeader {
-  uint64_t magic;                // 0   kPoolMagic
-  ArchSignature arch;            // 8
-  uint8_t uuid[16];              // 24  pool (volume) identity
-  uint64_t pool_size;            // 40  bytes, == block_count * kBlockSize
-  uint64_t block_count;          // 48
-  uint64_t journal_block;        // 56
-  uint64_t journal_blocks;       // 64  header block + record area
-  uint64_t inode_table_block;    // 72
-  uint64_t inode_count;          // 80  including the unused inode 0
-  uint64_t bitmap_block;         // 88
-  uint64_t bitmap_blocks;        // 96
-  uint64_t data_block;           // 104 first block the allocator may hand out
-  int64_t created_ns;            // 112 CLOCK_REALTIME at mkfs
+  uint64_t magic;              // 0   kPoolMagic
+  ArchSignature arch;          // 8
+  uint8_t uuid[16];            // 24  pool (volume) identity
+  uint64_t pool_size;          // 40  bytes, == block_count * kBlockSize
+  uint64_t block_count;        // 48
+  uint64_t journal_block;      // 56
+  uint64_t journal_blocks;     // 64  header block + record area
+  uint64_t inode_table_block;  // 72
+  uint64_t inode_count;        // 80  including the unused inode 0
+  uint64_t bitmap_block;       // 88
+  uint64_t bitmap_blocks;      // 96
+  uint64_t data_block;         // 104 first block the allocator may hand out
+  int64_t created_ns;          // 112 CLOCK_REALTIME at mkfs
   // Fields below change during the pool's life, always through the journal.
-  uint64_t clean;                // 120 1 = last mount ended with a clean unmount
-  uint64_t mount_count;          // 128
-  uint64_t unsafe_shutdown_count;// 136 device USC at last open, or kUnknownShutdownCount
-  uint64_t epoch;                // 144 fencing epoch (bumped by failover)
-  uint64_t reserved[13];         // 152
-  uint32_t pad;                  // 256
-  uint32_t crc;                  // 260 CRC32C of bytes [0, 260)
+  uint64_t clean;                  // 120 1 = last mount ended with a clean unmount
+  uint64_t mount_count;            // 128
+  uint64_t unsafe_shutdown_count;  // 136 device USC at last open, or kUnknownShutdownCount
+  uint64_t epoch;                  // 144 fencing epoch (bumped by failover)
+  uint64_t reserved[13];           // 152
+  uint32_t pad;                    // 256
+  uint32_t crc;                    // 260 CRC32C of bytes [0, 260)
 };
 static_assert(sizeof(PoolHeader) == 264);
 static_assert(offsetof(PoolHeader, crc) == 260);
@@ -79,8 +79,8 @@ constexpr uint64_t kBackupHeaderBlock = 1;
 // Recovery replays a valid header whose seq > applied_seq.
 constexpr uint64_t kJournalMagic = 0x4c4e524a4d504148ULL;  // "HAPMJRNL"
 constexpr uint64_t kJournalBlock = 2;
-constexpr uint64_t kJournalBlocksMin = 64;     // 256 KiB
-constexpr uint64_t kJournalBlocksMax = 1024;   // 4 MiB
+constexpr uint64_t kJournalBlocksMin = 64;    // 256 KiB
+constexpr uint64_t kJournalBlocksMax = 1024;  // 4 MiB
 
 struct JournalHeader {
   uint64_t magic;          // 0   kJournalMagic
@@ -93,8 +93,8 @@ struct JournalHeader {
   uint32_t header_crc;     // 44  CRC32C of bytes [0, 44)
   uint8_t reserved[16];    // 48
   // Its own cache line, so marking a txn applied never tears the header.
-  uint64_t applied_seq;    // 64
-  uint8_t reserved2[56];   // 72
+  uint64_t applied_seq;   // 64
+  uint8_t reserved2[56];  // 72
 };
 static_assert(sizeof(JournalHeader) == 128);
 static_assert(offsetof(JournalHeader, header_crc) == 44);
@@ -153,12 +153,12 @@ static_assert(kMapFanout == 512 && (1u << kMapFanoutShift) == kMapFanout);
 constexpr uint32_t kNameMax = 255;
 
 struct Dirent {
-  uint64_t ino;        // 0
-  uint32_t crc;        // 8   CRC32C over ino, name_len, type and the name bytes
-  uint8_t name_len;    // 12
-  uint8_t type;        // 13  DT_* value
-  uint16_t reserved;   // 14
-  char name[256];      // 16  not NUL-terminated; name_len bytes are valid
+  uint64_t ino;       // 0
+  uint32_t crc;       // 8   CRC32C over ino, name_len, type and the name bytes
+  uint8_t name_len;   // 12
+  uint8_t type;       // 13  DT_* value
+  uint16_t reserved;  // 14
+  char name[256];     // 16  not NUL-terminated; name_len bytes are valid
 };
 static_assert(sizeof(Dirent) == 272);
 constexpr uint64_t kDirentsPerBlock = kBlockSize / sizeof(Dirent);  // 15

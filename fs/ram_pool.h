@@ -12,7 +12,9 @@ namespace hapm {
 
 class VolatileDomain final : public PersistDomain {
  public:
-  void store(void* dst, const void* src, size_t len, StoreKind) override { std::memmove(dst, src, len); }
+  void store(void* dst, const void* src, size_t len, StoreKind) override {
+    std::memmove(dst, src, len);
+  }
   void fill(void* dst, int byte, size_t len) override { std::memset(dst, byte, len); }
   void flush(const void*, size_t) override {}
   void drain() override {}

@@ -7,7 +7,9 @@
 namespace hapm {
 
 namespace {
-uint64_t padded(uint64_t len) { return (len + 7) & ~uint64_t{7}; }
+uint64_t padded(uint64_t len) {
+  return (len + 7) & ~uint64_t{7};
+}
 }  // namespace
 
 void Transaction::put(uint64_t offset, const void* src, uint32_t len) {
