@@ -2,9 +2,13 @@
 
 #include <fcntl.h>
 #include <libpmem2.h>
+#include <linux/magic.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include "fs/pool_format.h"
 
@@ -22,8 +26,9 @@ Status pmem2_status(int rc, std::string_view what) {
 
 class Pmem2Domain final : public PersistDomain {
  public:
-  explicit Pmem2Domain(pmem2_map* map)
-      : granularity_(pmem2_map_get_store_granularity(map)),
+  Pmem2Domain(pmem2_map* map, bool on_tmpfs)
+      : on_tmpfs_(on_tmpfs),
+        granularity_(pmem2_map_get_store_granularity(map)),
         memcpy_(pmem2_get_memcpy_fn(map)),
         memset_(pmem2_get_memset_fn(map)),
         flush_(pmem2_get_flush_fn(map)),
@@ -44,6 +49,9 @@ class Pmem2Domain final : public PersistDomain {
   void flush(const void* addr, size_t len) override { flush_(addr, len); }
   void drain() override { drain_(); }
   std::string describe() const override {
+    if (on_tmpfs_)
+      return "cache line on tmpfs (the persistent-memory code path on RAM: no durability across a "
+             "power loss or reboot without a replica)";
     switch (granularity_) {
       case PMEM2_GRANULARITY_BYTE:
         return "byte (eADR persistent memory)";
@@ -55,8 +63,10 @@ class Pmem2Domain final : public PersistDomain {
     return "unknown";
   }
   pmem2_granularity granularity() const { return granularity_; }
+  bool on_tmpfs() const { return on_tmpfs_; }
 
  private:
+  bool on_tmpfs_;
   pmem2_granularity granularity_;
   pmem2_memcpy_fn memcpy_;
   pmem2_memset_fn memset_;
@@ -89,7 +99,7 @@ std::string PmemFile::granularity() const {
 }
 
 bool PmemFile::is_real_pmem() const {
-  return impl_->domain->granularity() != PMEM2_GRANULARITY_PAGE;
+  return impl_->domain->granularity() != PMEM2_GRANULARITY_PAGE && !impl_->domain->on_tmpfs();
 }
 
 Result<std::unique_ptr<PmemFile>> PmemFile::map_fd(const std::string& path, int fd) {
@@ -105,11 +115,20 @@ Result<std::unique_ptr<PmemFile>> PmemFile::map_fd(const std::string& path, int 
   if (rc) return pmem2_status(rc, "pmem2_config_set_required_store_granularity");
   rc = pmem2_source_from_fd(&im.source, fd);
   if (rc) return pmem2_status(rc, "cannot use " + path + " as a pool");
+  // On tmpfs msync is a no-op for durability (the file is RAM). Take the
+  // persistent-memory path instead — CPU cache flush + fence — which is both
+  // cheaper and the path real PM takes. Unless the user forced a granularity.
+  struct statfs fs_info {};
+  const bool on_tmpfs = fstatfs(fd, &fs_info) == 0 && fs_info.f_type == TMPFS_MAGIC;
+  const bool force = on_tmpfs && getenv("PMEM2_FORCE_GRANULARITY") == nullptr;
+  if (force) setenv("PMEM2_FORCE_GRANULARITY", "cache_line", 0);
   rc = pmem2_map_new(&im.map, im.config, im.source);
+  if (force) unsetenv("PMEM2_FORCE_GRANULARITY");
   if (rc) return pmem2_status(rc, "cannot map " + path);
   uint64_t usc = 0;
   if (pmem2_source_device_usc(im.source, &usc) == 0) file->usc_ = usc;
-  im.domain = std::make_unique<Pmem2Domain>(im.map);
+  im.domain = std::make_unique<Pmem2Domain>(
+      im.map, on_tmpfs && pmem2_map_get_store_granularity(im.map) != PMEM2_GRANULARITY_PAGE);
   file->memory_ = std::make_unique<PoolMemory>(static_cast<uint8_t*>(pmem2_map_get_address(im.map)),
                                                pmem2_map_get_size(im.map), *im.domain);
   return file;
