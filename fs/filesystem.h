@@ -136,7 +136,11 @@ class Filesystem {
   // zero page); valid only during the call.
   Status read(uint64_t ino, uint64_t offset, size_t size,
               const std::function<void(const struct iovec*, int)>& consume);
-  Result<size_t> write(uint64_t ino, uint64_t offset, const void* data, size_t size);
+  // All or nothing for space: NoSpace leaves size and allocation unchanged
+  // (bytes over existing blocks may already be overwritten, as with any
+  // failed write). *allocated says the file's block count changed.
+  Result<size_t> write(uint64_t ino, uint64_t offset, const void* data, size_t size,
+                       bool* allocated = nullptr);
   // mode: 0 (allocate, extend size), FALLOC_FL_KEEP_SIZE (within EOF),
   // FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE.
   Status fallocate(uint64_t ino, int mode, uint64_t offset, uint64_t length);

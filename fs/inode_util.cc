@@ -11,8 +11,11 @@
 namespace hapm {
 
 int64_t now_ns() {
+  // The coarse clock is the one the kernel stamps times with: with the
+  // writeback cache it sends its own ctime/mtime, and the two must never
+  // disagree so much that a time appears to go backwards.
   timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 

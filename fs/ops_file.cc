@@ -50,7 +50,8 @@ Status Filesystem::read(uint64_t ino, uint64_t offset, size_t size,
   return Status::ok();
 }
 
-Result<size_t> Filesystem::write(uint64_t ino, uint64_t offset, const void* data, size_t size) {
+Result<size_t> Filesystem::write(uint64_t ino, uint64_t offset, const void* data, size_t size,
+                                 bool* allocated) {
   std::unique_lock lock(lock_);
   Impl& im = *impl_;
   if (im.read_only) return Status(Code::ReadOnly, "filesystem is read-only");
@@ -70,7 +71,6 @@ Result<size_t> Filesystem::write(uint64_t ino, uint64_t offset, const void* data
   uint64_t pos = offset, hint = 0;
   const uint64_t end = offset + size;
   bool metadata_changed = false;
-  Status stop;
   while (pos < end) {
     const uint64_t fblock = pos / kBlockSize;
     const uint64_t in_block = pos % kBlockSize;
@@ -78,11 +78,10 @@ Result<size_t> Filesystem::write(uint64_t ino, uint64_t offset, const void* data
     bool fresh = false;
     uint64_t block = map.lookup(inode, fblock);
     if (block == 0) {
+      // All or nothing: a short count would be taken by the kernel's
+      // writeback as "done" and the rest of the page silently dropped.
       auto made = map.allocate(blocks_, inode, fblock, hint, &fresh);
-      if (!made.is_ok()) {
-        stop = made.status();  // a short write, or the error if nothing was written
-        break;
-      }
+      if (!made.is_ok()) return made.status();
       block = *made;
       metadata_changed = true;
     }
@@ -96,11 +95,11 @@ Result<size_t> Filesystem::write(uint64_t ino, uint64_t offset, const void* data
     pos += n;
   }
   const size_t written = pos - offset;
-  if (written == 0) return stop;
   if (pos > inode.size) {
     inode.size = pos;
     metadata_changed = true;
   }
+  if (allocated) *allocated = inode.blocks != loaded->blocks;
   const int64_t now = now_ns();
   if (metadata_changed) {
     inode.mtime_ns = inode.ctime_ns = now;
