@@ -10,6 +10,14 @@ namespace hapm {
 using format::kBlockSize;
 using format::kMapFanout;
 
+BlockMap::BlockMap(PoolMemory& pool, Transaction* txn)
+    : pool_(pool), txn_(txn), block_limit_(pool.size() / kBlockSize) {
+  // The data area's start, from the header; a damaged value is clamped so
+  // the check below stays safe (fsck reports the header).
+  const uint64_t first = pool.load<uint64_t>(offsetof(format::PoolHeader, data_block));
+  first_data_ = std::clamp<uint64_t>(first, format::kJournalBlock + 1, block_limit_);
+}
+
 uint64_t BlockMap::slot(uint64_t node, uint64_t index) const {
   const uint64_t off = map_slot_offset(node, index);
   return txn_ ? txn_->get<uint64_t>(off) : pool_.load<uint64_t>(off);
@@ -25,17 +33,19 @@ void BlockMap::set_slot(uint64_t node, uint64_t index, uint64_t value) {
 }
 
 uint64_t BlockMap::lookup(const format::Inode& inode, uint64_t fblock) const {
-  if (inode.map_root == 0 || fblock >= map_span(inode.map_height)) return 0;
+  if (inode.map_root == 0 || !valid_height(inode) || fblock >= map_span(inode.map_height)) return 0;
   uint64_t ptr = inode.map_root;
   for (uint32_t level = inode.map_height; level > 0 && ptr != 0; --level) {
+    if (!valid(ptr)) return 0;
     const uint64_t index = (fblock >> (format::kMapFanoutShift * (level - 1))) & (kMapFanout - 1);
     ptr = slot(ptr, index);
   }
-  return ptr;
+  return valid(ptr) ? ptr : 0;
 }
 
 uint64_t BlockMap::next_mapped_in(uint64_t node, uint32_t level, uint64_t base,
                                   uint64_t from) const {
+  if (!valid(node)) return kNoBlock;
   if (level == 0) return base;
   const uint64_t child_span = map_span(level - 1);
   for (uint64_t i = from > base ? (from - base) / child_span : 0; i < kMapFanout; ++i) {
@@ -49,7 +59,8 @@ uint64_t BlockMap::next_mapped_in(uint64_t node, uint32_t level, uint64_t base,
 }
 
 uint64_t BlockMap::next_mapped(const format::Inode& inode, uint64_t fblock) const {
-  if (inode.map_root == 0 || fblock >= map_span(inode.map_height)) return kNoBlock;
+  if (inode.map_root == 0 || !valid_height(inode) || fblock >= map_span(inode.map_height))
+    return kNoBlock;
   return next_mapped_in(inode.map_root, inode.map_height, 0, fblock);
 }
 
@@ -67,6 +78,8 @@ Result<uint64_t> BlockMap::allocate(BlockAllocator& alloc, format::Inode& inode,
   *fresh = false;
   const uint32_t needed = map_height_for(fblock);
   if (fblock >= map_span(format::kMapHeightMax)) return Status(Code::TooBig, "file too large");
+  if (inode.map_root != 0 && (!valid_height(inode) || !valid(inode.map_root)))
+    return Status(Code::Corruption, "block map of this file is damaged (run hapm fsck)");
   if (inode.map_root == 0) {
     auto root = new_node(alloc, inode, hint);
     if (!root.is_ok()) return root;
@@ -84,6 +97,8 @@ Result<uint64_t> BlockMap::allocate(BlockAllocator& alloc, format::Inode& inode,
   for (uint32_t level = inode.map_height; level > 1; --level) {
     const uint64_t index = (fblock >> (format::kMapFanoutShift * (level - 1))) & (kMapFanout - 1);
     uint64_t child = slot(node, index);
+    if (child != 0 && !valid(child))
+      return Status(Code::Corruption, "block map of this file is damaged (run hapm fsck)");
     if (child == 0) {
       auto made = new_node(alloc, inode, hint);
       if (!made.is_ok()) return made;
@@ -93,7 +108,11 @@ Result<uint64_t> BlockMap::allocate(BlockAllocator& alloc, format::Inode& inode,
     node = child;
   }
   const uint64_t index = fblock & (kMapFanout - 1);
-  if (uint64_t existing = slot(node, index)) return existing;
+  if (uint64_t existing = slot(node, index)) {
+    if (!valid(existing))
+      return Status(Code::Corruption, "block map of this file is damaged (run hapm fsck)");
+    return existing;
+  }
   auto data = alloc.allocate(*txn_, hint);
   if (!data.is_ok()) return data;
   set_slot(node, index, *data);
@@ -124,7 +143,7 @@ bool BlockMap::punch_node(Punch& p, uint64_t node, uint32_t level, uint64_t base
       break;
     }
     const uint64_t child = slot(node, i);
-    if (child == 0) continue;
+    if (child == 0 || !valid(child)) continue;  // damage stays for fsck to report
     bool child_freed;
     if (level == 1) {
       p.alloc.release(*txn_, child);
@@ -148,7 +167,7 @@ uint64_t BlockMap::punch(BlockAllocator& alloc, format::Inode& inode, uint64_t f
                          uint64_t budget, bool* done) {
   assert(txn_);
   *done = true;
-  if (inode.map_root == 0) return 0;
+  if (inode.map_root == 0 || !valid_height(inode) || !valid(inode.map_root)) return 0;
   end = std::min(end, map_span(inode.map_height));
   if (first >= end) return 0;
   Punch p{alloc, first, end, budget};

@@ -21,7 +21,7 @@ constexpr uint64_t kNoBlock = ~uint64_t{0};
 class BlockMap {
  public:
   // `txn` may be null for read-only walks.
-  BlockMap(PoolMemory& pool, Transaction* txn) : pool_(pool), txn_(txn) {}
+  BlockMap(PoolMemory& pool, Transaction* txn);
 
   // Pool block holding file block `fblock`, or 0 for a hole.
   uint64_t lookup(const format::Inode& inode, uint64_t fblock) const;
@@ -46,8 +46,18 @@ class BlockMap {
   struct Punch;
   bool punch_node(Punch& p, uint64_t node, uint32_t level, uint64_t base);
 
+  // Node pointers are not checksummed: a pointer outside the data area
+  // (damage) reads as a hole and is never written through or freed, so a
+  // corrupt map can never make the core touch memory outside the pool.
+  bool valid(uint64_t block) const { return block >= first_data_ && block < block_limit_; }
+  bool valid_height(const format::Inode& inode) const {
+    return inode.map_height >= 1 && inode.map_height <= format::kMapHeightMax;
+  }
+
   PoolMemory& pool_;
   Transaction* txn_;
+  uint64_t first_data_;
+  uint64_t block_limit_;
 };
 
 }  // namespace hapm

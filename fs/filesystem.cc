@@ -184,6 +184,8 @@ Result<Inode> Filesystem::Impl::load_dir(const Transaction& txn, uint64_t ino) c
   auto inode = load(txn, ino);
   if (inode.is_ok() && !S_ISDIR(inode->mode))
     return Status(Code::NotADirectory, "inode " + std::to_string(ino) + " is not a directory");
+  if (inode.is_ok() && inode->nlink == 0)  // removed, still referenced: nothing may enter
+    return Status(Code::NotFound, "directory " + std::to_string(ino) + " was removed");
   return inode;
 }
 

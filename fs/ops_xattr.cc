@@ -34,6 +34,9 @@ Status check_xattr_name(std::string_view name) {
 Result<XattrMap> decode(const PoolMemory& pool, uint64_t block, uint64_t ino) {
   XattrMap out;
   if (block == 0) return out;
+  if (block <= format::kJournalBlock || !pool.contains(block * kBlockSize, kBlockSize))
+    return Status(Code::Corruption, "extended attributes of inode " + std::to_string(ino) +
+                                        ": block pointer out of range (run hapm fsck)");
   const auto* h = reinterpret_cast<const XattrBlockHeader*>(pool.at(block * kBlockSize));
   const uint8_t* p = pool.at(block * kBlockSize + sizeof(XattrBlockHeader));
   auto bad = [&](const char* why) {

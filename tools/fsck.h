@@ -34,6 +34,8 @@ struct FsckProblem {
   std::string kind;    // stable identifier, e.g. "leaked-block", "bad-link-count"
   std::string detail;  // for people: what, where
   bool repaired = false;
+  uint64_t ino = 0;  // the inode concerned, 0 when none
+  std::string path;  // its path when known ("" when unreachable or unknown)
 };
 
 struct FsckReport {
@@ -42,8 +44,13 @@ struct FsckReport {
   RecoveryReport recovery;
   std::vector<FsckProblem> problems;
   uint64_t inodes_used = 0, directories = 0, files = 0, symlinks = 0;
+  // Data area only (blocks from data_block on): referenced by some inode / all.
   uint64_t blocks_used = 0, blocks_total = 0;
   uint64_t journal_seq = 0;  // last committed transaction: the point the pool is at
+  bool repair_mode = false;  // run with repair (changes the advice in the last line)
+  std::string pool_uuid;
+  // "clean", "corrected", "uncorrected" or "error", from exit_code.
+  std::string verdict() const;
   nlohmann::json to_json() const;
   std::string to_text() const;
 };
