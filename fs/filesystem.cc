@@ -48,21 +48,23 @@ uint64_t Filesystem::fsync_count() const {
 }
 
 Result<format::PoolHeader> Filesystem::recover(PoolMemory& pool, RecoveryReport* report) {
+  // A foreign or newer pool is refused before anything is written. A header
+  // that is merely damaged may be the torn home of a committed transaction
+  // (both copies are written in one): replay first, then judge the header.
   HeaderCheck check;
   auto header = read_header(pool, &check);
-  if (!header.is_ok()) return header.status();
-  report->header_from_backup = !check.primary_ok;
-  report->was_clean = header->clean == 1;
+  if (!header.is_ok() && header.status().code() != Code::Corruption) return header.status();
   auto replay = Journal::replay(pool);
-  if (!replay.is_ok()) return replay.status();
+  if (!replay.is_ok()) return header.is_ok() ? replay.status() : header.status();
   report->journal_replayed = replay->replayed;
   report->journal_seq = replay->seq;
   report->journal_records = replay->records;
-  if (replay->replayed) {  // the transaction may have changed the header
+  if (replay->replayed || !header.is_ok()) {
     header = read_header(pool, &check);
     if (!header.is_ok()) return header.status();
-    report->header_from_backup = !check.primary_ok;
   }
+  report->header_from_backup = !check.primary_ok;
+  report->was_clean = header->clean == 1;
 
   // Orphans and interrupted truncates: found by one pass over the inodes.
   Filesystem fs(pool, *header, replay->seq);

@@ -135,8 +135,8 @@ Status Journal::commit(const Transaction& txn) {
   // before any metadata can point at it.
   if (pool_.has_unflushed()) pool_.flush_dirty();
 
-  // Fence 2: records and commit header. The header's checksums make a torn
-  // header or payload read as "not committed".
+  // Fences 2 and 3: records, then the commit header. A torn header fails
+  // its checksum and reads as "not committed".
   std::vector<uint8_t> buf(payload, 0);
   uint64_t pos = 0;
   for (const auto& r : records) {
@@ -153,15 +153,20 @@ Status Journal::commit(const Transaction& txn) {
   h.area_blocks = area_blocks_;
   h.payload_crc = crc32c(buf.data(), buf.size());
   h.header_crc = header_crc(h);
+  // The payload is durable before the header is written: a CRC cannot be
+  // trusted to tell a new record from a stale one (a CRC over data that ends
+  // in its own CRC is a constant, and inodes end in their CRC), so the header
+  // alone is the commit mark and the payload checksum guards media damage.
   pool_.write(payload_offset(), buf.data(), buf.size());
+  pool_.flush_dirty();
   pool_.write(header_offset(), &h, offsetof(JournalHeader, applied_seq));
   pool_.flush_dirty();
 
-  // Fence 3: home locations.
+  // Fence 4: home locations.
   for (const auto& r : records) pool_.write(r.offset, r.bytes.data(), r.bytes.size());
   pool_.flush_dirty();
 
-  // Fence 4: the journal is free again.
+  // Fence 5: the journal is free again.
   seq_ = h.seq;
   pool_.write(header_offset() + offsetof(JournalHeader, applied_seq), &seq_, sizeof seq_);
   pool_.flush_dirty();

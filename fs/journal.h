@@ -1,8 +1,8 @@
 // The redo journal: makes one Transaction at a time atomic on the pool.
 //
 // Layout and commit protocol: fs/pool_format.h (JournalHeader) and
-// docs/design.md. Four fences per transaction that carries data, three
-// without: [data durable] -> [records + commit header durable] ->
+// docs/design.md. Five fences per transaction that carries data, four
+// without: [data durable] -> [records durable] -> [commit header durable] ->
 // [home locations durable] -> [applied_seq durable].
 #pragma once
 

@@ -45,6 +45,16 @@ FsckReport run_fsck(PoolMemory& pool, const FsckOptions& options) {
   r.repair_mode = options.repair;
   HeaderCheck check;
   auto header = read_header(pool, &check);
+  ReplayReport early_replay;
+  if (!header.is_ok() && header.status().code() == Code::Corruption) {
+    // Both header copies are written by one transaction: a crash can leave
+    // both torn until the journal replays it (as mount does, fs/filesystem.cc).
+    auto replayed = Journal::replay(pool);
+    if (replayed.is_ok() && replayed->replayed) {
+      early_replay = *replayed;
+      header = read_header(pool, &check);
+    }
+  }
   if (!header.is_ok()) {
     r.exit_code = kFsckOperationalError;
     r.error = header.status().message();
@@ -62,6 +72,11 @@ FsckReport run_fsck(PoolMemory& pool, const FsckOptions& options) {
   if (!fsck::recover_for_fsck(pool, options.repair, r, h, first)) {
     r.exit_code = kFsckOperationalError;
     return r;
+  }
+  if (early_replay.replayed) {
+    r.recovery.journal_replayed = true;
+    r.recovery.journal_records = early_replay.records;
+    r.recovery.journal_seq = std::max(r.recovery.journal_seq, early_replay.seq);
   }
 
   // Both header copies, as recovery left them.
