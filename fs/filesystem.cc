@@ -160,26 +160,27 @@ Status Filesystem::unmount() {
 
 // ---- Impl helpers -----------------------------------------------------------
 
-Result<Inode> Filesystem::Impl::load(uint64_t ino) const {
-  if (!ino_in_range(ino))
-    return Status(Code::NotFound, "inode " + std::to_string(ino) + " does not exist");
-  Inode inode = fs.pool_.load<Inode>(ino_offset(ino));
+namespace {
+// The checks every inode read from the pool passes before use.
+Result<Inode> checked(uint64_t ino, const Inode& inode) {
   if (inode.mode == 0) return Status(Code::NotFound, "inode " + std::to_string(ino) + " is free");
   if (!inode_crc_ok(inode))
     return Status(Code::Corruption,
                   "inode " + std::to_string(ino) + " fails its checksum (run hapm fsck)");
   return inode;
 }
+}  // namespace
+
+Result<Inode> Filesystem::Impl::load(uint64_t ino) const {
+  if (!ino_in_range(ino))
+    return Status(Code::NotFound, "inode " + std::to_string(ino) + " does not exist");
+  return checked(ino, fs.pool_.load<Inode>(ino_offset(ino)));
+}
 
 Result<Inode> Filesystem::Impl::load(const Transaction& txn, uint64_t ino) const {
   if (!ino_in_range(ino))
     return Status(Code::NotFound, "inode " + std::to_string(ino) + " does not exist");
-  Inode inode = txn.get<Inode>(ino_offset(ino));
-  if (inode.mode == 0) return Status(Code::NotFound, "inode " + std::to_string(ino) + " is free");
-  if (!inode_crc_ok(inode))
-    return Status(Code::Corruption,
-                  "inode " + std::to_string(ino) + " fails its checksum (run hapm fsck)");
-  return inode;
+  return checked(ino, txn.get<Inode>(ino_offset(ino)));
 }
 
 Result<Inode> Filesystem::Impl::load_dir(const Transaction& txn, uint64_t ino) const {

@@ -18,14 +18,6 @@ namespace {
 
 using format::kBlockSize;
 
-void add(FsckReport& r, std::string kind, std::string detail, bool repaired) {
-  FsckProblem p;
-  p.kind = std::move(kind);
-  p.detail = std::move(detail);
-  p.repaired = repaired;
-  r.problems.push_back(std::move(p));
-}
-
 void run_passes(PoolMemory& pool, const format::PoolHeader& h, fsck::Repairer* repairer,
                 FsckReport& report, const std::function<void(double)>& progress) {
   fsck::Checker checker(pool, h, repairer, report, progress);
@@ -96,22 +88,22 @@ FsckReport run_fsck(PoolMemory& pool, const FsckOptions& options) {
   const uint64_t primary = format::kHeaderBlock * kBlockSize;
   const uint64_t backup = format::kBackupHeaderBlock * kBlockSize;
   if (!check.primary_ok) {
-    add(r, "bad-primary-header",
-        "primary pool header: " + check.primary_problem +
-            (repairer ? "; restored from the backup" : ""),
-        repairer != nullptr);
+    r.add_problem("bad-primary-header",
+                  "primary pool header: " + check.primary_problem +
+                      (repairer ? "; restored from the backup" : ""),
+                  repairer != nullptr);
     if (repairer) repairer->put(primary, h);
   } else if (!check.backup_ok) {
-    add(r, "bad-backup-header",
-        "backup pool header: " + check.backup_problem +
-            (repairer ? "; rewritten from the primary" : ""),
-        repairer != nullptr);
+    r.add_problem("bad-backup-header",
+                  "backup pool header: " + check.backup_problem +
+                      (repairer ? "; rewritten from the primary" : ""),
+                  repairer != nullptr);
     if (repairer) repairer->put(backup, h);
   } else if (std::memcmp(pool.at(primary), pool.at(backup), sizeof h) != 0) {
-    add(r, "header-copies-differ",
-        std::string("the two pool header copies differ") +
-            (repairer ? "; backup rewritten from the primary" : ""),
-        repairer != nullptr);
+    r.add_problem("header-copies-differ",
+                  std::string("the two pool header copies differ") +
+                      (repairer ? "; backup rewritten from the primary" : ""),
+                  repairer != nullptr);
     if (repairer) repairer->put(backup, h);
   }
 
@@ -119,7 +111,7 @@ FsckReport run_fsck(PoolMemory& pool, const FsckOptions& options) {
 
   if (repairer) {
     (void)repairer->commit();
-    if (!repairer->ok()) add(r, "repair-failed", repairer->status().message(), false);
+    if (!repairer->ok()) r.add_problem("repair-failed", repairer->status().message(), false);
     r.journal_seq = repairer->last_seq();
   }
   bool any_repaired = false;

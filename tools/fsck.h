@@ -43,6 +43,13 @@ struct FsckReport {
   std::string error;  // operational error, when exit_code == 8
   RecoveryReport recovery;
   std::vector<FsckProblem> problems;
+  void add_problem(std::string kind, std::string detail, bool repaired) {
+    FsckProblem p;
+    p.kind = std::move(kind);
+    p.detail = std::move(detail);
+    p.repaired = repaired;
+    problems.push_back(std::move(p));
+  }
   uint64_t inodes_used = 0, directories = 0, files = 0, symlinks = 0;
   // Data area only (blocks from data_block on): referenced by some inode / all.
   uint64_t blocks_used = 0, blocks_total = 0;

@@ -23,14 +23,6 @@ namespace {
 
 using format::kBlockSize;
 
-void add(FsckReport& r, std::string kind, std::string detail, bool repaired) {
-  FsckProblem p;
-  p.kind = std::move(kind);
-  p.detail = std::move(detail);
-  p.repaired = repaired;
-  r.problems.push_back(std::move(p));
-}
-
 // An empty journal of the size the pool header says, keeping the transaction
 // number where it was (so it still only grows) when that can be read.
 void reset_journal(PoolMemory& pool, const format::PoolHeader& h) {
@@ -86,9 +78,10 @@ bool recover_for_fsck(PoolMemory& pool, bool repair, FsckReport& r, format::Pool
   if (!why.empty()) {
     if (repair) {
       reset_journal(pool, h);
-      add(r, "bad-journal", why + "; journal emptied (a transaction in it, if any, is lost)", true);
+      r.add_problem("bad-journal", why + "; journal emptied (a transaction in it, if any, is lost)",
+                    true);
     } else {
-      add(r, "bad-journal", why + "; recovery cannot run until it is repaired", false);
+      r.add_problem("bad-journal", why + "; recovery cannot run until it is repaired", false);
       journal_ok = false;
     }
   }
@@ -116,7 +109,8 @@ bool recover_for_fsck(PoolMemory& pool, bool repair, FsckReport& r, format::Pool
   // 3. Inodes that recovery would free as orphans although entries name them.
   if (!named.empty()) {
     if (!repair) {
-      add(r, "recovery-skipped",
+      r.add_problem(
+          "recovery-skipped",
           std::to_string(named.size()) +
               " inode(s) have link count 0 but are named by directory entries (first: inode " +
               std::to_string(named[0].first) +
@@ -131,16 +125,16 @@ bool recover_for_fsck(PoolMemory& pool, bool repair, FsckReport& r, format::Pool
       inode.nlink = S_ISDIR(inode.mode) ? 2 : entries;
       seal_inode(inode);
       repairer.put(inode_offset(h, ino), inode);
-      add(r, "bad-link-count",
-          "inode " + std::to_string(ino) + " has link count 0 but " + std::to_string(entries) +
-              " directory entries name it; set to " + std::to_string(inode.nlink) +
-              " before recovery could free it",
-          true);
+      r.add_problem("bad-link-count",
+                    "inode " + std::to_string(ino) + " has link count 0 but " +
+                        std::to_string(entries) + " directory entries name it; set to " +
+                        std::to_string(inode.nlink) + " before recovery could free it",
+                    true);
       r.problems.back().ino = ino;
     }
     (void)repairer.commit();
     if (!repairer.ok()) {
-      add(r, "repair-failed", repairer.status().message(), false);
+      r.add_problem("repair-failed", repairer.status().message(), false);
       return true;
     }
   }
@@ -160,7 +154,8 @@ bool recover_for_fsck(PoolMemory& pool, bool repair, FsckReport& r, format::Pool
       again.pass_inodes();
     }
     if (maps_unsafe(pool, h, scan)) {
-      add(r, "recovery-skipped",
+      r.add_problem(
+          "recovery-skipped",
           "block maps point outside the pool, so recovery did not reclaim orphans or trim files" +
               std::string(repair ? "" : "; run hapm fsck --repair"),
           false);
@@ -174,7 +169,7 @@ bool recover_for_fsck(PoolMemory& pool, bool repair, FsckReport& r, format::Pool
   // 4. The core's recovery (its journal replay finds nothing left to do).
   auto recovered = recover_pool(pool, &r.recovery);
   if (!recovered.is_ok()) {
-    add(r, "recovery-failed", "recovery stopped: " + recovered.status().message(), false);
+    r.add_problem("recovery-failed", "recovery stopped: " + recovered.status().message(), false);
   } else {
     h = *recovered;
   }
@@ -187,16 +182,17 @@ bool recover_for_fsck(PoolMemory& pool, bool repair, FsckReport& r, format::Pool
   // pool was damaged (recovery has already fixed them).
   const RecoveryReport& rec = r.recovery;
   if (rec.was_clean && rec.blocks_trimmed)
-    add(r, "data-past-eof",
+    r.add_problem(
+        "data-past-eof",
         std::to_string(rec.blocks_trimmed) +
             " block(s) mapped past the end of files, on a pool unmounted cleanly; freed by "
             "recovery",
         true);
   if (rec.was_clean && rec.orphans_reclaimed)
-    add(r, "orphan-inode",
-        std::to_string(rec.orphans_reclaimed) +
-            " inode(s) with no links, on a pool unmounted cleanly; freed by recovery",
-        true);
+    r.add_problem("orphan-inode",
+                  std::to_string(rec.orphans_reclaimed) +
+                      " inode(s) with no links, on a pool unmounted cleanly; freed by recovery",
+                  true);
   return true;
 }
 
