@@ -93,9 +93,12 @@ if ((keep)); then
   cat <<EOF
 
 The filesystem stays mounted at $mnt. When you are done:
-  umount $mnt                 # unmount (the daemon exits and the pool is closed)
-  $HAPM fsck $pool     # check the pool: exit 0 = clean
-  rm $pool $pool.log   # delete the pool and the daemon's log
+  # unmount (the daemon exits and closes the pool)
+  umount $mnt
+  # check the pool: exit 0 = clean
+  $HAPM fsck $pool
+  # delete the pool and the daemon's log
+  rm $pool $pool.log
 EOF
   exit 0
 fi
