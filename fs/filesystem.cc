@@ -354,14 +354,32 @@ void Filesystem::release(uint64_t ino) {
 }
 
 Status Filesystem::fsync(uint64_t ino, bool datasync) {
+  uint64_t ticket = 0;
+  {
+    std::unique_lock lock(lock_);
+    if (!datasync && !impl_->read_only) HAPM_TRY(impl_->commit_pending_times(ino));
+    // Every store made so far becomes durable: file data written in place and
+    // anything not yet flushed. This is where a consistency point closes.
+    pool_.flush_dirty();
+    ++impl_->fsyncs;
+    if (!cp_sink_) return Status::ok();
+    Result<uint64_t> closed = cp_sink_->close_cp();
+    if (!closed.is_ok()) return closed.status();
+    ticket = *closed;
+  }
+  // Waiting for a replica happens without the lock, so other operations (and
+  // other fsyncs, which may share this round trip) go on meanwhile.
+  return cp_sink_->wait_cp(ticket);
+}
+
+void Filesystem::with_pool_stable(const std::function<void()>& fn) {
+  std::shared_lock lock(lock_);
+  fn();
+}
+
+void Filesystem::with_pool_exclusive(const std::function<void()>& fn) {
   std::unique_lock lock(lock_);
-  if (!datasync && !impl_->read_only) HAPM_TRY(impl_->commit_pending_times(ino));
-  // Every store made so far becomes durable: file data written in place and
-  // anything not yet flushed. This is where a consistency point closes.
-  pool_.flush_dirty();
-  ++impl_->fsyncs;
-  if (fsync_observer_) return fsync_observer_();
-  return Status::ok();
+  fn();
 }
 
 FsStats Filesystem::statfs() {

@@ -89,6 +89,18 @@ struct RecoveryReport {
   std::string summary() const;
 };
 
+// Where consistency points go (the replicator implements it). Filesystem::
+// fsync calls close_cp() with the filesystem lock held exclusively, after
+// the local flush: no operation is half done and the pool bytes are exactly
+// this consistency point's, so the sink may read (and send) them in place.
+// wait_cp() is called after the lock is released, with close_cp()'s ticket.
+class ConsistencyPointSink {
+ public:
+  virtual ~ConsistencyPointSink() = default;
+  virtual Result<uint64_t> close_cp() = 0;
+  virtual Status wait_cp(uint64_t ticket) = 0;
+};
+
 struct MountOptions {
   // Device unsafe-shutdown count, when the platform reports one (R21).
   std::optional<uint64_t> unsafe_shutdown_count;
@@ -161,11 +173,13 @@ class Filesystem {
   uint64_t journal_commits() const { return journal_.commits(); }
   uint64_t journal_seq() const { return journal_.last_seq(); }
   uint64_t fsync_count() const;
-  // Observer of completed local fsyncs (a consistency-point hook for the
-  // replicator); called with the filesystem lock held exclusively.
-  void set_fsync_observer(std::function<Status()> observer) {
-    fsync_observer_ = std::move(observer);
-  }
+  // Receiver of consistency points (nullptr: none). Set before serving.
+  void set_cp_sink(ConsistencyPointSink* sink) { cp_sink_ = sink; }
+  // Runs `fn` while no operation can change the pool (readers may go on):
+  // a consistent, stable view of every pool byte.
+  void with_pool_stable(const std::function<void()>& fn);
+  // Runs `fn` while no other operation runs at all.
+  void with_pool_exclusive(const std::function<void()>& fn);
 
   struct Impl;
 
@@ -177,7 +191,7 @@ class Filesystem {
   BlockAllocator blocks_;
   InodeAllocator inodes_;
   std::shared_mutex lock_;
-  std::function<Status()> fsync_observer_;
+  ConsistencyPointSink* cp_sink_ = nullptr;
   std::unique_ptr<Impl> impl_;
   friend struct FsOps;
 };

@@ -113,10 +113,11 @@ nlohmann::json make_status_json(Filesystem& fs, const MountFacts& facts,
       {"mounted_since_unix_ns", facts.mounted_since_ns},
       {"read_only", facts.read_only},
   };
-  json replication = {
-      {"configured", false},
-      {"state", "not configured (single node)"},
-  };
+  json replication = facts.replication_status ? facts.replication_status()
+                                              : json{
+                                                    {"configured", false},
+                                                    {"state", "not configured (single node)"},
+                                                };
   return json{{"mount", mount},
               {"pool", pool},
               {"durability", durability},

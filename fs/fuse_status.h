@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,9 @@ struct MountFacts {
   RecoveryReport recovery;       // what the mount found and repaired
   int64_t mounted_since_ns = 0;  // CLOCK_REALTIME
   bool read_only = false;
+  // The live "replication" object (the replicator's status_json); unset on
+  // a single-node mount.
+  std::function<nlohmann::json()> replication_status;
 };
 
 // Live counters of the front end.

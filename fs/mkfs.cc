@@ -41,7 +41,13 @@ Status make_filesystem(PoolMemory& pool, const MkfsOptions& options, format::Poo
   h.bitmap_block =
       h.inode_table_block + (h.inode_count + format::kInodesPerBlock - 1) / format::kInodesPerBlock;
   h.bitmap_blocks = (blocks + 8 * kBlockSize - 1) / (8 * kBlockSize);
-  h.data_block = h.bitmap_block + h.bitmap_blocks;
+  // The dirty map: the smallest chunk (>= 64 KiB) whose bits fit the bound.
+  h.dirty_chunk_shift = format::kDirtyChunkShiftMin;
+  while (((size - 1) >> h.dirty_chunk_shift) + 1 > format::kDirtyMapBitsMax) ++h.dirty_chunk_shift;
+  const uint64_t chunks = ((size - 1) >> h.dirty_chunk_shift) + 1;
+  h.dirty_map_block = h.bitmap_block + h.bitmap_blocks;
+  h.dirty_map_blocks = 1 + (chunks + 8 * kBlockSize - 1) / (8 * kBlockSize);
+  h.data_block = h.dirty_map_block + h.dirty_map_blocks;
   if (h.data_block + 64 > blocks)
     return Status(Code::InvalidArgument,
                   "pool too small for " + std::to_string(h.inode_count - 1) + " inodes");

@@ -9,6 +9,7 @@
 //   journal_block ..        redo journal: JournalHeader block + record area
 //   inode_table_block ..    inode_count Inodes of 256 bytes (index == inode number)
 //   bitmap_block ..         one bit per pool block, 1 = allocated
+//   dirty_map_block ..      replication dirty map (DirtyMapHeader block + bits)
 //   data_block ..           data, directory, block-map and xattr blocks
 //
 // All integers are little-endian; every structure is checked with CRC32C.
@@ -61,13 +62,17 @@ struct PoolHeader {
   uint64_t mount_count;            // 128
   uint64_t unsafe_shutdown_count;  // 136 device USC at last open, or kUnknownShutdownCount
   uint64_t epoch;                  // 144 fencing epoch (bumped by failover)
-  uint64_t reserved[13];           // 152
+  uint64_t dirty_map_block;        // 152 first block of the replication dirty map
+  uint64_t dirty_map_blocks;       // 160 header block + bitmap blocks
+  uint64_t dirty_chunk_shift;      // 168 log2 of the bytes one dirty bit covers
+  uint64_t reserved[10];           // 176
   uint32_t pad;                    // 256
   uint32_t crc;                    // 260 CRC32C of bytes [0, 260)
 };
 static_assert(sizeof(PoolHeader) == 264);
 static_assert(offsetof(PoolHeader, crc) == 260);
 static_assert(offsetof(PoolHeader, clean) == 120);
+static_assert(offsetof(PoolHeader, dirty_map_block) == 152);
 constexpr uint64_t kHeaderBlock = 0;
 constexpr uint64_t kBackupHeaderBlock = 1;
 
@@ -183,5 +188,31 @@ struct XattrEntry {  // followed by name_len bytes of name, value_len of value
 };
 static_assert(sizeof(XattrEntry) == 4);
 constexpr uint64_t kXattrSpace = kBlockSize - sizeof(XattrBlockHeader);
+
+// ---- replication dirty map ---------------------------------------------------
+// One bit per chunk of 2^dirty_chunk_shift pool bytes: 1 = the chunk may
+// differ from the replica named by replica_id. A bit is set durably *before*
+// the first store into its chunk (write-ahead intent, so a crash can never
+// leave a change the map does not mention) and cleared only after the replica
+// acknowledged a consistency point holding the chunk's last change. The map
+// is written outside the journal and is never replicated itself.
+//
+//   dirty_map_block        DirtyMapHeader (its own cache line)
+//   dirty_map_block + 1 .. bits, little-endian 64-bit words
+constexpr uint64_t kDirtyMapMagic = 0x59545249444d5048ULL;  // "HPMDIRTY"
+constexpr uint64_t kDirtyChunkShiftMin = 16;                // 64 KiB
+constexpr uint64_t kDirtyMapBitsMax = 8 * 8 * kBlockSize;   // 8 blocks of bits
+
+struct DirtyMapHeader {
+  uint64_t magic;          // 0   kDirtyMapMagic
+  uint8_t replica_id[16];  // 8   image id of the replica the bits are relative to;
+                           //     all zero = none (the next connection does a full sync)
+  uint64_t chunk_count;    // 24
+  uint64_t reserved[3];    // 32
+  uint32_t pad;            // 56
+  uint32_t crc;            // 60  CRC32C of bytes [0, 60); bad = no replica recorded
+};
+static_assert(sizeof(DirtyMapHeader) == kCacheLine);
+static_assert(offsetof(DirtyMapHeader, crc) == 60);
 
 }  // namespace hapm::format

@@ -74,7 +74,13 @@ std::string header_problem(const PoolHeader& h, uint64_t pool_size, Code* code) 
       h.bitmap_block != h.inode_table_block + (h.inode_count + format::kInodesPerBlock - 1) /
                                                   format::kInodesPerBlock ||
       h.bitmap_blocks != (n + 8 * format::kBlockSize - 1) / (8 * format::kBlockSize) ||
-      h.data_block != h.bitmap_block + h.bitmap_blocks || h.data_block >= n)
+      h.dirty_map_block != h.bitmap_block + h.bitmap_blocks ||
+      h.dirty_chunk_shift < format::kDirtyChunkShiftMin || h.dirty_chunk_shift > 40 ||
+      (((h.pool_size - 1) >> h.dirty_chunk_shift) + 1) > format::kDirtyMapBitsMax ||
+      h.dirty_map_blocks !=
+          1 + ((((h.pool_size - 1) >> h.dirty_chunk_shift) + 1) + 8 * format::kBlockSize - 1) /
+                  (8 * format::kBlockSize) ||
+      h.data_block != h.dirty_map_block + h.dirty_map_blocks || h.data_block >= n)
     return "header geometry is inconsistent";
   return "";
 }

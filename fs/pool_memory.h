@@ -41,13 +41,26 @@ class PoolMemory {
   // Stores bytes; they become durable at the next flush_dirty() or persist().
   void write(uint64_t offset, const void* src, size_t len, StoreKind kind = StoreKind::Metadata) {
     assert(contains(offset, len));
+    if (intent_) intent_(offset, offset + len);
     domain_.store(base_ + offset, src, len, kind);
     note_written(offset, len);
   }
   void zero(uint64_t offset, size_t len) {
     assert(contains(offset, len));
+    if (intent_) intent_(offset, offset + len);
     domain_.fill(base_ + offset, 0, len);
     note_written(offset, len);
+  }
+  // Stores bytes that no hook sees and that flush_dirty() does not cover:
+  // for the replication dirty map, which records the other writes, persists
+  // itself, and is never replicated.
+  void write_untracked(uint64_t offset, const void* src, size_t len) {
+    assert(contains(offset, len));
+    domain_.store(base_ + offset, src, len, StoreKind::Metadata);
+  }
+  void write_untracked_persist(uint64_t offset, const void* src, size_t len) {
+    write_untracked(offset, src, len);
+    domain_.persist(base_ + offset, len);
   }
   // Makes one range durable now (flush + drain).
   void persist(uint64_t offset, size_t len) { domain_.persist(base_ + offset, len); }
@@ -62,7 +75,13 @@ class PoolMemory {
   }
   bool has_unflushed() const { return !unflushed_.empty(); }
 
-  // Called with every written range; the replicator's hook (one observer).
+  // Called with every range [begin, end) *before* it is stored: the dirty
+  // map's write-ahead intent (fs/dirty_map.h). One hook.
+  void set_write_intent(std::function<void(uint64_t, uint64_t)> intent) {
+    intent_ = std::move(intent);
+  }
+  // Called with every range [begin, end) after it is stored: the
+  // replicator's consistency-point tracking. One observer.
   void set_write_observer(std::function<void(uint64_t, uint64_t)> observer) {
     observer_ = std::move(observer);
   }
@@ -78,6 +97,7 @@ class PoolMemory {
   uint64_t size_;
   PersistDomain& domain_;
   IntervalSet unflushed_;
+  std::function<void(uint64_t, uint64_t)> intent_;
   std::function<void(uint64_t, uint64_t)> observer_;
 };
 

@@ -285,21 +285,37 @@ TEST_CASE("getattr of an inode that does not exist is NotFound", "[file_ops]") {
   HAPM_REQUIRE_CODE(t->getattr(1ull << 40, &a), Code::NotFound);  // past the table
 }
 
-TEST_CASE("fsync makes everything durable and calls the consistency-point hook", "[file_ops]") {
+TEST_CASE("fsync makes everything durable and closes a consistency point", "[file_ops]") {
+  struct CountingSink : ConsistencyPointSink {
+    int closes = 0, waits = 0;
+    uint64_t last_ticket = 0;
+    bool pool_clean_at_close = false;
+    PoolMemory* pool = nullptr;
+    Result<uint64_t> close_cp() override {
+      pool_clean_at_close = !pool->has_unflushed();
+      return static_cast<uint64_t>(++closes);
+    }
+    Status wait_cp(uint64_t ticket) override {
+      ++waits;
+      last_ticket = ticket;
+      return Status::ok();
+    }
+  };
   TestFs t;
-  int calls = 0;
-  t->set_fsync_observer([&] {
-    ++calls;
-    return Status::ok();
-  });
+  CountingSink sink;
+  sink.pool = &t->pool();
+  t->set_cp_sink(&sink);
   const uint64_t f = t.make_file(kRoot, "f");
   t.write(f, 0, pattern(10000, 11));
   HAPM_REQUIRE_OK(t->fsync(f, false));
-  CHECK(calls == 1);
-  CHECK_FALSE(t->pool().has_unflushed());
+  CHECK(sink.closes == 1);
+  CHECK(sink.waits == 1);
+  CHECK(sink.last_ticket == 1);
+  CHECK(sink.pool_clean_at_close);  // the local flush comes first
   HAPM_REQUIRE_OK(t->fsync(f, true));
-  CHECK(calls == 2);
-  t->set_fsync_observer(nullptr);
+  CHECK(sink.closes == 2);
+  CHECK(sink.last_ticket == 2);
+  t->set_cp_sink(nullptr);
 }
 
 }  // namespace
