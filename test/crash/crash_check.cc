@@ -2,7 +2,9 @@
 
 #include <cstring>
 
+#include "fs/dirty_map.h"
 #include "fs/mkfs.h"
+#include "fs/pool_header.h"
 #include "fs/ram_pool.h"
 #include "tools/fsck.h"
 
@@ -77,9 +79,23 @@ Result<Recording> record(const Scenario& sc, const std::vector<uint64_t>& skip_d
   RecordingDomain& domain = pool->domain();
   std::vector<uint8_t> final_view;
   std::optional<uint64_t> bypass;
+  std::unique_ptr<DirtyMap> dirty;  // destroyed before the pool
+  Status map_status;
   Status s = run_scenario(
       sc, pool->memory(),
       [&] {
+        // Track writes as a replicated mount does, from an all-clean map.
+        auto h = read_header(pool->memory());
+        auto m = h.is_ok() ? DirtyMap::attach(pool->memory(), *h)
+                           : Result<std::unique_ptr<DirtyMap>>(h.status());
+        if (!m.is_ok()) {
+          map_status = m.status();
+        } else {
+          dirty = std::move(m.value());
+          dirty->reset_for_replica(ReplicaId{1, 2, 3});
+          dirty->clear_synced(dirty->open_cp());
+          rec.baseline = domain.program_view();
+        }
         domain.start_log();
         domain.skip_drains(skip_drains);
       },
@@ -122,6 +138,7 @@ Result<Recording> record(const Scenario& sc, const std::vector<uint64_t>& skip_d
         return Status::ok();
       });
   HAPM_TRY(s);
+  HAPM_TRY(map_status);
   if (bypass)
     return Status(Code::Corruption, "a store bypassed the persistence domain at pool offset " +
                                         std::to_string(*bypass));
@@ -158,10 +175,46 @@ std::vector<std::string> cross_check(const Scenario& sc, const Recording& rec) {
   return out;
 }
 
+std::vector<std::string> dirty_map_gaps(const std::vector<uint8_t>& image,
+                                        const std::vector<uint8_t>& baseline) {
+  std::vector<std::string> gaps;
+  if (baseline.size() != image.size() || baseline.size() < sizeof(format::PoolHeader)) return gaps;
+  format::PoolHeader h;
+  std::memcpy(&h, baseline.data(), sizeof h);
+  const uint64_t bits = (h.dirty_map_block + 1) * format::kBlockSize;
+  const uint64_t map_begin = h.dirty_map_block * format::kBlockSize;
+  const uint64_t map_end = h.data_block * format::kBlockSize;
+  const uint64_t chunk = uint64_t{1} << h.dirty_chunk_shift;
+  for (uint64_t c = 0; c * chunk < image.size(); ++c) {
+    const uint64_t begin = c * chunk, end = std::min<uint64_t>(image.size(), begin + chunk);
+    bool changed = false;
+    for (uint64_t off = begin; off < end && !changed;) {
+      if (off >= map_begin && off < map_end) {
+        off = map_end;
+        continue;
+      }
+      const uint64_t stop = off < map_begin ? std::min(end, map_begin) : end;
+      changed = std::memcmp(image.data() + off, baseline.data() + off, stop - off) != 0;
+      off = stop;
+    }
+    if (!changed) continue;
+    uint64_t word;
+    std::memcpy(&word, image.data() + bits + (c / 64) * 8, 8);
+    if (!((word >> (c % 64)) & 1))
+      gaps.push_back("dirty map: chunk " + std::to_string(c) +
+                     " changed but its bit is not durable (a resync would miss it)");
+  }
+  return gaps;
+}
+
 ImageVerdict check_image(const std::vector<uint8_t>& image, const Recording& rec, size_t min_state,
                          size_t max_state, const CheckOptions& options, ScratchPools& scratch) {
   ImageVerdict v;
   auto problem = [&](std::string s) { v.problems.push_back(std::move(s)); };
+
+  // 0. Replication: every chunk the image changed is marked in its dirty map.
+  if (options.check_dirty_map)
+    for (std::string& gap : dirty_map_gaps(image, rec.baseline)) problem(std::move(gap));
 
   // 1. fsck (which runs recovery first) on one copy: recovery alone must
   //    leave nothing to repair.

@@ -29,6 +29,10 @@ struct Recording {
   // the same offsets must hold on every crash image.
   int64_t blocks_offset = 0, inodes_offset = 0;
   uint64_t drain_calls = 0;  // drain() calls the steps made
+  // The pool when the log started, with the replication dirty map attached
+  // and all clean: every chunk a crash image changed against it must have
+  // its dirty bit durable in that image (fs/dirty_map.h).
+  std::vector<uint8_t> baseline;
 
   // Earliest and latest state index a crash image at `point` may show.
   size_t min_state(size_t point) const;
@@ -52,6 +56,7 @@ struct ImageVerdict {
 
 struct CheckOptions {
   bool fsck_after_unmount = true;
+  bool check_dirty_map = true;
 };
 
 // Memory for the two working copies of an image, reused from image to image:
@@ -71,6 +76,11 @@ class ScratchPools {
 // free-space accounting on another.
 ImageVerdict check_image(const std::vector<uint8_t>& image, const Recording& rec, size_t min_state,
                          size_t max_state, const CheckOptions& options, ScratchPools& scratch);
+
+// Chunks that differ between `image` and `baseline` but whose dirty bit is
+// not set in `image`: changes a resync would miss.
+std::vector<std::string> dirty_map_gaps(const std::vector<uint8_t>& image,
+                                        const std::vector<uint8_t>& baseline);
 
 // The checks that need no expected state (saved images): recovery leaves a
 // clean pool, it mounts, every node is readable, unmount and fsck are clean.

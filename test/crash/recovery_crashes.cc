@@ -1,5 +1,7 @@
 #include "test/crash/recovery_crashes.h"
 
+#include "fs/dirty_map.h"
+#include "fs/pool_header.h"
 #include "test/crash/saved_image.h"
 
 #include <ostream>
@@ -16,6 +18,7 @@ struct RecordedRecovery {
   CrashLog log;
   RecoveryReport report;
   Status status;
+  bool tracked = false;  // the dirty map was attached, as `hapm mount` does
 };
 
 // Mounts a copy of `image` on a recording pool; the log covers the mount
@@ -23,6 +26,14 @@ struct RecordedRecovery {
 RecordedRecovery record_recovery(const std::vector<uint8_t>& image) {
   RecordedRecovery r;
   auto pool = std::make_unique<RecordingPool>(image);
+  // As `hapm mount` does: the dirty map is attached before recovery writes
+  // (not possible when both header copies are torn; recovery then rewrites
+  // them and such images skip the dirty-map check).
+  std::unique_ptr<DirtyMap> dirty;
+  if (auto h = read_header(pool->memory()); h.is_ok()) {
+    if (auto m = DirtyMap::attach(pool->memory(), *h); m.is_ok()) dirty = std::move(m.value());
+  }
+  r.tracked = dirty != nullptr;
   pool->domain().start_log();
   auto mounted = Filesystem::mount(pool->memory(), MountOptions{}, &r.report);
   r.status = mounted.is_ok() ? Status::ok() : mounted.status();
@@ -92,7 +103,9 @@ RecoveryCrashResult check_recovery_crashes(const Scenario& sc, const Recording& 
           if (!rseen.insert(rstates.image_hash(s2)).second) continue;
           rstates.build(s2, &image2);
           ++res.images;
-          ImageVerdict v = check_image(image2, rec, lo, hi, config.check, scratch);
+          CheckOptions options = config.check;
+          options.check_dirty_map = recovery.tracked;
+          ImageVerdict v = check_image(image2, rec, lo, hi, options, scratch);
           if (v.problems.empty()) continue;
           if (++res.failures <= config.failures_shown_max && !quiet) {
             out << "[FAIL] " << sc.name << " crash point " << p << " image " << k
